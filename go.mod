@@ -1,0 +1,3 @@
+module atlaas
+
+go 1.26
