@@ -19,14 +19,14 @@ $$;
 -- +goose StatementEnd
 
 CREATE TABLE regions (
-    code text PRIMARY KEY CHECK (code ~ '^[0-9]{2}$'),
+    code text PRIMARY KEY CHECK (code ~ '^[0-9]{2,3}$'),
     nom  text NOT NULL CHECK (btrim(nom) <> ''),
     geom geometry(MultiPolygon, 4326)
 );
 CREATE INDEX regions_geom_idx ON regions USING gist (geom);
 
 CREATE TABLE departements (
-    code   text PRIMARY KEY CHECK (code ~ '^([0-9]{2}|2A|2B|97[0-9])$'),
+    code   text PRIMARY KEY CHECK (code ~ '^([0-9]{2}|2A|2B|9[78][0-9])$'),
     nom    text NOT NULL CHECK (btrim(nom) <> ''),
     region text NOT NULL REFERENCES regions (code),
     geom   geometry(MultiPolygon, 4326)

@@ -64,6 +64,8 @@ func Open(ctx context.Context, url string, opts Options, logger *slog.Logger) (*
 	params["jit"] = "off"
 	params["max_parallel_workers_per_gather"] = "0"
 
+	cfg.AfterConnect = registerGeometry
+
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect to the database: %w", err)
@@ -136,6 +138,10 @@ func (db *DB) Migrate(ctx context.Context) (int, error) {
 		}
 		return nil
 	})
+	if n > 0 {
+		// Connections opened before the migrations may predate PostGIS's types: renew them.
+		db.pool.Reset()
+	}
 	return n, err
 }
 
