@@ -12,7 +12,7 @@ build:
 
 ## run: a local PostGIS if DATABASE_URL is unset, migrations, then serve on 127.0.0.1:8080
 run: build
-	scripts/with-db.sh sh -c '$(BIN) migrate && exec $(BIN) serve'
+	scripts/with-db.sh sh -c '$(BIN) migrate && $(BIN) demo load --if-empty && exec $(BIN) serve'
 
 ## test: the whole suite against a real PostGIS (started here if DATABASE_URL is unset)
 test:

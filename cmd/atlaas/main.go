@@ -29,6 +29,7 @@ type environment struct {
 var commands = []command{
 	{"serve", "serve the atlas over HTTP (migrates the schema first)", runServe},
 	{"migrate", "apply the pending schema migrations and exit", runMigrate},
+	{"demo", "demo load: load the reference data and generate the demonstration atlas", runDemo},
 }
 
 const usage = `atlaas — l'atlas du label « Territoires, Villes et Villages Internet »

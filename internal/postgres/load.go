@@ -207,10 +207,10 @@ type DemoStats struct {
 var errRealData = atlaas.Errorf(atlaas.ECONFLICT,
 	"this database holds imported or API-written fiches or participations: demonstration data is loaded only into a database without real data")
 
-// HasDemo reports whether demonstration fiches are loaded.
-func (db *DB) HasDemo(ctx context.Context) (bool, error) {
+// HasFiches reports whether the database holds any fiche, demonstration or real.
+func (db *DB) HasFiches(ctx context.Context) (bool, error) {
 	var ok bool
-	err := db.pool.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM fiches WHERE source = 'demo')").Scan(&ok)
+	err := db.pool.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM fiches)").Scan(&ok)
 	return ok, err
 }
 
