@@ -7,11 +7,11 @@ CREATE EXTENSION IF NOT EXISTS postgis;
 
 -- A point in WGS 84 inside the valid lon/lat ranges (NULL is allowed where the column is nullable).
 -- +goose StatementBegin
+-- search_path is pinned so that CHECK constraints still resolve PostGIS during pg_restore.
 CREATE FUNCTION atlaas_valid_point(g geometry) RETURNS boolean
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = public AS $$
   SELECT g IS NULL OR (
     ST_SRID(g) = 4326
-    AND GeometryType(g) = 'POINT'
     AND NOT ST_IsEmpty(g)
     AND ST_X(g) BETWEEN -180 AND 180
     AND ST_Y(g) BETWEEN -90 AND 90)
@@ -29,7 +29,8 @@ CREATE TABLE departements (
     code   text PRIMARY KEY CHECK (code ~ '^([0-9]{2}|2A|2B|9[78][0-9])$'),
     nom    text NOT NULL CHECK (btrim(nom) <> ''),
     region text NOT NULL REFERENCES regions (code),
-    geom   geometry(MultiPolygon, 4326)
+    geom   geometry(MultiPolygon, 4326),
+    UNIQUE (code, region)
 );
 CREATE INDEX departements_region_idx ON departements (region);
 CREATE INDEX departements_geom_idx ON departements USING gist (geom);
@@ -59,7 +60,11 @@ CREATE TABLE collectivites (
         OR (kind = 'epci' AND code ~ '^[0-9]{9}$')),
     CONSTRAINT collectivites_categorie_kind CHECK ((kind = 'epci') = (categorie = 'territoire')),
     CONSTRAINT collectivites_geom_precision CHECK ((geom IS NULL) = (geom_precision = 'none')),
-    CONSTRAINT collectivites_epci_of_commune CHECK (epci IS NULL OR kind = 'commune')
+    CONSTRAINT collectivites_epci_of_commune CHECK (epci IS NULL OR kind = 'commune'),
+    CONSTRAINT collectivites_epci_siren CHECK (kind <> 'epci' OR siren = code),
+    -- The région is the département's.
+    CONSTRAINT collectivites_departement_region FOREIGN KEY (departement, region)
+        REFERENCES departements (code, region)
 );
 CREATE INDEX collectivites_kind_idx ON collectivites (kind);
 CREATE INDEX collectivites_categorie_idx ON collectivites (categorie);
@@ -74,7 +79,7 @@ CREATE INDEX collectivites_contour_idx ON collectivites USING gist (contour);
 CREATE TABLE editions (
     annee          smallint PRIMARY KEY CHECK (annee BETWEEN 2000 AND 2100),
     numero         smallint NOT NULL UNIQUE CHECK (numero = annee - 1999),
-    ceremonie_date date,
+    ceremonie_date date CHECK (ceremonie_date BETWEEN make_date(annee - 1, 9, 1) AND make_date(annee, 12, 31)),
     ceremonie_mois text CHECK (ceremonie_mois ~ '^[0-9]{4}-[0-9]{2}$'),
     lieu           text CHECK (lieu IS NULL OR btrim(lieu) <> ''),
     -- Published key figures ("chiffres clés") and where they were published.
@@ -153,9 +158,10 @@ CREATE TABLE palmares (
     mention      text NOT NULL REFERENCES mentions (code),
     collectivite text REFERENCES collectivites (code),
     nom_publie   text NOT NULL CHECK (btrim(nom_publie) <> ''),
-    source       atlaas_source NOT NULL,
-    UNIQUE (annee, mention, collectivite)
+    source       atlaas_source NOT NULL
 );
+-- One award of a mention per winner and édition, a winner known by name only included.
+CREATE UNIQUE INDEX palmares_award_idx ON palmares (annee, mention, coalesce(collectivite, nom_publie));
 CREATE INDEX palmares_collectivite_idx ON palmares (collectivite);
 CREATE INDEX palmares_mention_idx ON palmares (mention, annee);
 
@@ -194,7 +200,7 @@ CREATE INDEX fiches_collectivite_idx ON fiches (collectivite);
 CREATE INDEX fiches_statut_idx ON fiches (statut);
 CREATE INDEX fiches_updated_at_idx ON fiches (updated_at);
 CREATE INDEX fiches_source_idx ON fiches (source);
-CREATE INDEX fiches_live_idx ON fiches (id) WHERE deleted_at IS NULL;
+CREATE INDEX fiches_dates_idx ON fiches (date_debut, date_fin);
 CREATE INDEX fiches_geom_idx ON fiches USING gist (geom) WHERE deleted_at IS NULL;
 
 CREATE TABLE fiche_services (
@@ -239,7 +245,8 @@ CREATE TRIGGER outbox_notify AFTER INSERT ON outbox
 CREATE TABLE api_tokens (
     id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     hash         bytea NOT NULL UNIQUE CHECK (octet_length(hash) = 32),
-    prefix       text NOT NULL CHECK (prefix <> ''),
+    -- The first characters of the token, shown to tell tokens apart.
+    prefix       text NOT NULL UNIQUE CHECK (prefix <> ''),
     nom          text NOT NULL CHECK (btrim(nom) <> ''),
     -- The collectivité whose fiches the token may write; NULL for an administrator token.
     collectivite text REFERENCES collectivites (code),
@@ -248,7 +255,8 @@ CREATE TABLE api_tokens (
     expires_at   timestamptz,
     revoked_at   timestamptz,
     last_used_at timestamptz,
-    CONSTRAINT api_tokens_scope CHECK (admin OR collectivite IS NOT NULL)
+    CONSTRAINT api_tokens_scope CHECK (admin OR collectivite IS NOT NULL),
+    CONSTRAINT api_tokens_expiry CHECK (expires_at IS NULL OR expires_at > created_at)
 );
 CREATE INDEX api_tokens_collectivite_idx ON api_tokens (collectivite);
 

@@ -15,6 +15,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 pg_version=${ATLAAS_PG_VERSION:-15}
 port=${ATLAAS_PG_PORT:-54329}
 dir=${ATLAAS_PG_DIR:-$root/var/pg}
+case $dir in /*) ;; *) dir=$PWD/$dir ;; esac
 data=$dir/data
 log=$dir/postgres.log
 pwfile=$dir/password
@@ -63,9 +64,11 @@ run_pg() {
 
 choose_dir() {
   [ "$(id -u)" = 0 ] || return 0
+  id postgres >/dev/null 2>&1 || return 0 # nothing installed yet, so nothing to find
   mkdir -p "$dir"
   chown postgres: "$dir"
   if ! runuser -u postgres -- test -w "$dir"; then
+    [ -z "${ATLAAS_PG_DIR:-}" ] || die "the postgres user cannot write ATLAAS_PG_DIR=$dir"
     # The repository is not reachable by the postgres user (e.g. under /root): use its home.
     local alt
     alt=/var/lib/postgresql/atlaas-$(echo "$root" | md5sum | cut -c1-8)
@@ -88,9 +91,8 @@ init_cluster() {
     --auth-local=scram-sha-256 --auth-host=scram-sha-256 >&2
   cat >>"$data/postgresql.conf" <<CONF
 
-# Atlaas development cluster (scripts/db.sh)
+# Atlaas development cluster (scripts/db.sh); the port is given at start (ATLAAS_PG_PORT)
 listen_addresses = '127.0.0.1'
-port = $port
 unix_socket_directories = ''
 max_connections = 200
 shared_buffers = 256MB
@@ -103,17 +105,21 @@ start() {
   install_packages
   choose_dir
   init_cluster
+  [ -r "$pwfile" ] || die "$pwfile is missing: remove $data to start afresh"
   if running; then
     say "cluster already running in $data"
   else
+    if "$bindir/pg_isready" -q -h 127.0.0.1 -p "$port"; then
+      die "another server listens on 127.0.0.1:$port: stop it, or choose another port with ATLAAS_PG_PORT"
+    fi
     say "starting the cluster on 127.0.0.1:$port (log: $log)"
-    run_pg "$bindir/pg_ctl" -D "$data" -l "$log" -w -t 60 start >&2 \
-      || { tail -n 20 "$log" >&2 || true; die "could not start PostgreSQL (is port $port taken?)"; }
+    run_pg "$bindir/pg_ctl" -D "$data" -l "$log" -o "-p $port" -w -t 60 start >&2 9>&- \
+      || { tail -n 20 "$log" >&2 || true; die "could not start PostgreSQL (see $log)"; }
   fi
   local pw url
   pw=$(cat "$pwfile")
   export PGPASSWORD=$pw
-  local psql=(psql -X -q -h 127.0.0.1 -p "$port" -U "$dbuser" -v ON_ERROR_STOP=1)
+  local psql=("$bindir/psql" -X -q -h 127.0.0.1 -p "$port" -U "$dbuser" -v ON_ERROR_STOP=1)
   if [ "$("${psql[@]}" -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$dbname'")" != 1 ]; then
     say "creating database $dbname"
     "${psql[@]}" -d postgres -c "CREATE DATABASE $dbname" >&2
@@ -131,6 +137,10 @@ stop() {
     say "no cluster running in $data"
   fi
 }
+
+# One bootstrap at a time (two `make` in parallel would race on initdb).
+exec 9>"${TMPDIR:-/tmp}/atlaas-db-$(id -u).lock"
+flock 9
 
 case "${1:-start}" in
   start) start ;;

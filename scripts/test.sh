@@ -21,7 +21,7 @@ else
 fi
 
 echo "== gofmt and go vet"
-unformatted=$(gofmt -l cmd internal geodata migrations web 2>/dev/null || true)
+unformatted=$(gofmt -l $(git ls-files '*.go'))
 if [ -n "$unformatted" ]; then echo "gofmt would change: $unformatted" >&2; exit 1; fi
 go vet ./...
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -28,7 +29,8 @@ type Config struct {
 // variable when set.
 type flagSet struct {
 	*flag.FlagSet
-	env *environment
+	env    *environment
+	envErr error // the first environment variable that could not be read
 }
 
 func newFlagSet(env *environment, name, summary string) *flagSet {
@@ -59,11 +61,31 @@ func (fs *flagSet) secretVar(p *string, name, envVar, help string) {
 
 func (fs *flagSet) durationVar(p *time.Duration, name, envVar string, def time.Duration, help string) {
 	if v := fs.env.getenv(envVar); v != "" {
-		if d, err := time.ParseDuration(v); err == nil {
-			def = d
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			fs.badEnv(envVar, v, "a duration such as 30s")
 		}
+		def = d
 	}
 	fs.DurationVar(p, name, def, help+" (env "+envVar+")")
+}
+
+// intVar is an int flag whose default comes from an environment variable.
+func (fs *flagSet) intVar(p *int, name, envVar string, def int, help string) {
+	if v := fs.env.getenv(envVar); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			fs.badEnv(envVar, v, "an integer")
+		}
+		def = n
+	}
+	fs.IntVar(p, name, def, help+" (env "+envVar+")")
+}
+
+func (fs *flagSet) badEnv(envVar, value, want string) {
+	if fs.envErr == nil {
+		fs.envErr = fmt.Errorf("%s=%q: want %s", envVar, value, want)
+	}
 }
 
 // parse parses args and reports usage errors once.
@@ -78,7 +100,7 @@ func (fs *flagSet) parse(args []string) error {
 		fmt.Fprintf(fs.env.stderr, "atlaas: unexpected argument %q\n", fs.Arg(0))
 		return errUsage
 	}
-	return nil
+	return fs.envErr
 }
 
 // databaseFlags are the flags of every subcommand that talks to PostgreSQL.

@@ -2,10 +2,10 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"maps"
 	"slices"
-	"strconv"
 
 	"atlaas/internal/atlaas"
 	"atlaas/internal/demo"
@@ -15,8 +15,12 @@ import (
 
 func runDemo(ctx context.Context, env *environment, args []string) error {
 	if len(args) == 0 || args[0] != "load" {
-		fmt.Fprintln(env.stderr, "usage: atlaas demo load [flags]   (atlaas demo load --help)")
-		return errUsage
+		w, err := env.stderr, errUsage
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+			w, err = env.stdout, flag.ErrHelp
+		}
+		fmt.Fprintln(w, "Usage: atlaas demo load [flags]\n\nLoad the demonstration atlas; `atlaas demo load --help` lists the flags.")
+		return err
 	}
 	var cfg Config
 	var seed, scale, threshold int
@@ -84,14 +88,4 @@ Replaces a previous demo; refuses a database that holds imported or API-written 
 
 func sortedYears(m map[int]int) []int {
 	return slices.Sorted(maps.Keys(m))
-}
-
-// intVar is an int flag whose default comes from an environment variable when it is a number.
-func (fs *flagSet) intVar(p *int, name, envVar string, def int, help string) {
-	if v := fs.env.getenv(envVar); v != "" {
-		if n, err := strconv.Atoi(v); err == nil {
-			def = n
-		}
-	}
-	fs.IntVar(p, name, def, help+" (env "+envVar+")")
 }

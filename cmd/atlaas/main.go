@@ -11,9 +11,11 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"atlaas/internal/atlaas"
 )
 
-// command is one subcommand: its flags are defined by flags, its work done by run.
+// command is one subcommand; run parses its own flags and does the work.
 type command struct {
 	name    string
 	summary string
@@ -45,7 +47,11 @@ variable, named in its help.
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	go func() {
+		// After the first signal, restore the default: a second Ctrl-C ends the process at once.
+		<-ctx.Done()
+		stop()
+	}()
 	env := &environment{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
 	os.Exit(run(ctx, env, os.Args[1:]))
 }
@@ -72,7 +78,11 @@ func run(ctx context.Context, env *environment, args []string) int {
 		case errors.Is(err, errUsage):
 			return 2
 		default:
-			fmt.Fprintf(env.stderr, "atlaas %s: %v\n", c.name, err)
+			msg := err.Error()
+			if code := atlaas.ErrorCode(err); code != atlaas.EINTERNAL {
+				msg = atlaas.ErrorMessage(err)
+			}
+			fmt.Fprintf(env.stderr, "atlaas %s: %s\n", c.name, msg)
 			return 1
 		}
 	}

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"atlaas/internal/postgres/pgtest"
 )
 
@@ -119,5 +121,66 @@ func TestCommandLine(t *testing.T) {
 				t.Fatal("output shows the database password")
 			}
 		})
+	}
+}
+
+// TestShutdownLetsInFlightRequestsFinish holds a request in its handler (its readiness check
+// waits on a table lock), asks the program to stop, and checks that the request is answered
+// before Serve returns.
+func TestShutdownLetsInFlightRequestsFinish(t *testing.T) {
+	u := pgtest.MustURL(t)
+	m := &Main{
+		Config: Config{DatabaseURL: u, Addr: "127.0.0.1:0", ShutdownTimeout: 10 * time.Second},
+		Logger: slog.New(slog.DiscardHandler),
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := m.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	done := make(chan error, 1)
+	go func() { done <- m.Serve(ctx) }()
+
+	locker, err := pgx.Connect(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer locker.Close(context.Background())
+	tx, err := locker.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, "LOCK TABLE goose_db_version IN ACCESS EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	answered := make(chan int, 1)
+	go func() {
+		res, err := http.Get(m.URL() + "/readyz")
+		if err != nil {
+			answered <- 0
+			return
+		}
+		res.Body.Close()
+		answered <- res.StatusCode
+	}()
+	time.Sleep(200 * time.Millisecond) // the handler is waiting on the lock
+	cancel()
+	time.Sleep(200 * time.Millisecond) // shutdown has begun
+	select {
+	case err := <-done:
+		t.Fatalf("Serve returned (%v) with a request in flight", err)
+	case code := <-answered:
+		t.Fatalf("request answered (%d) before its handler could finish", code)
+	default:
+	}
+	if err := tx.Commit(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if code := <-answered; code != http.StatusOK {
+		t.Fatalf("in-flight request: status %d, want 200", code)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("Serve: %v", err)
 	}
 }

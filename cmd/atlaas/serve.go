@@ -46,8 +46,14 @@ type Main struct {
 	server   *http.Server
 }
 
-// Open connects to the database, brings its schema up, and listens on Config.Addr.
-func (m *Main) Open(ctx context.Context) error {
+// Open connects to the database, brings its schema up, and listens on Config.Addr. On error,
+// whatever it opened is closed.
+func (m *Main) Open(ctx context.Context) (err error) {
+	defer func() {
+		if err != nil {
+			m.Close()
+		}
+	}()
 	db, err := postgres.Open(ctx, m.Config.DatabaseURL, postgres.Options{
 		StatementTimeout: m.Config.StatementTimeout,
 		ApplicationName:  "atlaas serve",
@@ -102,6 +108,7 @@ func (m *Main) Serve(ctx context.Context) error {
 	sctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
 	defer cancel()
 	if err := m.server.Shutdown(sctx); err != nil {
+		m.server.Close() // cut what did not finish in time, so that the pool can close
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -111,12 +118,15 @@ func (m *Main) Serve(ctx context.Context) error {
 	return nil
 }
 
-// Close releases the database pool (after Serve has returned).
+// Close releases the listener and the database pool (after Serve has returned); it may be
+// called more than once.
 func (m *Main) Close() {
 	if m.listener != nil {
 		m.listener.Close()
+		m.listener = nil
 	}
 	if m.db != nil {
 		m.db.Close()
+		m.db = nil
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"regexp"
+	"slices"
 	"testing"
 
 	"atlaas/geodata"
@@ -140,4 +141,42 @@ func TestGenerateIsDeterministic(t *testing.T) {
 	}
 	t.Logf("seed %d: %d participations of %d collectivités, %d fiches, continuation %.3f",
 		DefaultSeed, len(a.Participations), a.Stats.DistinctCollectivites, a.FicheCount, a.Stats.Continuation)
+}
+
+// TestSeedsKeepThePlatformSize checks, for many seeds, that the generator keeps 25–30k distinct
+// fiches and gives every fiche only services that exist in each of its éditions.
+func TestSeedsKeepThePlatformSize(t *testing.T) {
+	ref, err := reference.Load(atlaas.DefaultVillageThreshold)
+	if err != nil {
+		t.Fatal(err)
+	}
+	editions := map[string][]int{}
+	for _, s := range ref.Services {
+		editions[s.Code] = s.Editions
+	}
+	for _, seed := range []uint64{1, 2, 3, 20, 23, 25, DefaultSeed} {
+		ds, err := Generate(ref, Options{Seed: seed})
+		if err != nil {
+			t.Errorf("seed %d: %v", seed, err)
+			continue
+		}
+		if ds.FicheCount < distinctFichesMin || ds.FicheCount > distinctFichesMax {
+			t.Errorf("seed %d: %d fiches", seed, ds.FicheCount)
+		}
+		if seed != DefaultSeed {
+			continue // writing every fiche's text is the slow part: once is enough
+		}
+		for f, err := range ds.Fiches() {
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range f.Services {
+				for _, y := range f.Editions {
+					if !slices.Contains(editions[s], y) {
+						t.Fatalf("fiche %d: service %s does not exist in %d", f.ID, s, y)
+					}
+				}
+			}
+		}
+	}
 }

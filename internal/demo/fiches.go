@@ -18,6 +18,8 @@ import (
 // Targets for the number of distinct fiches (the label's platform holds 25,000–30,000).
 const (
 	distinctFichesTarget = 27_500
+	distinctFichesMin    = 25_000
+	distinctFichesMax    = 30_000
 	minFichesPerYear     = 3 // every participant publishes at least this many fiches
 )
 
@@ -36,6 +38,7 @@ func (g *generator) planFiches() {
 		g.planScale()
 		return
 	}
+	g.plans = nil
 	pubs := g.publications()
 	colls := sortedKeys(pubs)
 	distinct := func(cont float64) int {
@@ -149,6 +152,7 @@ func (g *generator) planScale() {
 	}
 	first, last := g.years[0].annee, g.years[len(g.years)-1].annee
 	g.plans = make([]plan, 0, g.opts.Scale)
+	g.continuation = 0
 	for range g.opts.Scale {
 		x := g.rng.Float64() * total
 		j, _ := slices.BinarySearch(cum, x)
@@ -166,15 +170,26 @@ func (g *generator) sortPlans() {
 	})
 }
 
-// fiches yields every planned fiche with its text, in id order. Each fiche's text comes from
-// its own random stream (seed, id), so it does not depend on the others.
+// fiches yields every planned fiche with its text, in id order. Each fiche draws from its own
+// random stream (seed, id); only the choice among titles depends on the titles its collectivité
+// already used.
 func (g *generator) fiches(yield func(atlaas.Fiche, error) bool) {
 	titles := map[int32]map[string]bool{}
-	servicesByYear := map[int][]string{}
-	for _, s := range g.ref.Services {
-		for _, y := range s.Editions {
-			servicesByYear[y] = append(servicesByYear[y], s.Code)
+	// The services a fiche can have are those that exist in every édition it is published in.
+	servicesBySpan := map[[2]int16][]string{}
+	available := func(p plan) []string {
+		key := [2]int16{p.first, p.last}
+		if s, ok := servicesBySpan[key]; ok {
+			return s
 		}
+		var out []string
+		for _, s := range g.ref.Services {
+			if slices.Contains(s.Editions, int(p.first)) && slices.Contains(s.Editions, int(p.last)) {
+				out = append(out, s.Code) // a service's éditions are contiguous
+			}
+		}
+		servicesBySpan[key] = out
+		return out
 	}
 	enjeuOf := map[string]string{}
 	for _, s := range g.ref.Services {
@@ -186,7 +201,7 @@ func (g *generator) fiches(yield func(atlaas.Fiche, error) bool) {
 		if titles[p.coll] == nil {
 			titles[p.coll] = map[string]bool{}
 		}
-		f, err := g.writeFiche(r, id, p, servicesByYear[int(p.first)], enjeuOf, titles[p.coll])
+		f, err := g.writeFiche(r, id, p, available(p), enjeuOf, titles[p.coll])
 		if !yield(f, err) || err != nil {
 			return
 		}

@@ -11,22 +11,22 @@ import (
 const (
 	distinctionExcellence = "territoire-excellence-numerique"
 	distinctionVerte      = "arobase-verte"
-	// retention is the probability that a participant comes back the next year.
-	retention = 0.92
 	// populationTolerance is how close to a published population the generator aims (the
 	// published figures are "about"; tests accept ±5 %).
 	populationTolerance = 0.02
 )
 
 // selectParticipants chooses, édition by édition, who takes part and at which @ level, then
-// awards the distinctions and mentions the published figures call for.
-func (g *generator) selectParticipants() error {
+// awards the distinctions and mentions the published figures call for. retention is the
+// probability that a participant comes back the next year.
+func (g *generator) selectParticipants(retention float64) {
 	g.parts = map[int]map[int]*atlaas.Participation{}
+	g.palmares = nil
 	lastYear := map[int]int{}  // collectivité → last édition it took part in
 	lastLevel := map[int]int{} // collectivité → its @ level then
 	var prev map[int]*atlaas.Participation
 	for _, t := range g.years {
-		set := g.chooseSet(t, prev, lastYear)
+		set := g.chooseSet(t, prev, lastYear, retention)
 		cur := make(map[int]*atlaas.Participation, len(set))
 		for _, idx := range set {
 			p := &atlaas.Participation{Collectivite: g.colls[idx].Code, Annee: t.annee, Source: atlaas.SourceDemo}
@@ -63,7 +63,6 @@ func (g *generator) selectParticipants() error {
 		}
 		prev = cur
 	}
-	return nil
 }
 
 func (g *generator) publishedNouveau(idx, annee int) bool {
@@ -77,7 +76,7 @@ func (g *generator) publishedNouveau(idx, annee int) bool {
 
 // chooseSet returns the participants of an édition, sorted: the published ones, most of last
 // year's, and newcomers drawn by weight, so that every category count matches the target.
-func (g *generator) chooseSet(t yearTarget, prev map[int]*atlaas.Participation, lastYear map[int]int) []int {
+func (g *generator) chooseSet(t yearTarget, prev map[int]*atlaas.Participation, lastYear map[int]int, retention float64) []int {
 	want := map[string]int{
 		atlaas.CategorieVille: t.villes, atlaas.CategorieVillage: t.villages, atlaas.CategorieTerritoire: t.territoires,
 	}

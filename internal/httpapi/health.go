@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"time"
+
+	"atlaas/internal/atlaas"
 )
 
 // Check is one condition of readiness (database reachable, schema at head, index ready…).
@@ -34,7 +36,12 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	for _, c := range s.checks {
 		res := checkResult{Name: c.Name, OK: true}
 		if err := c.Func(ctx); err != nil {
-			res.OK, res.Error = false, err.Error()
+			// Driver errors may name hosts and users: log them, show only our own messages.
+			s.logger.WarnContext(ctx, "readiness check failed", "check", c.Name, "err", err)
+			res.OK, res.Error = false, "échec (voir les journaux du service)"
+			if atlaas.ErrorCode(err) != atlaas.EINTERNAL {
+				res.Error = atlaas.ErrorMessage(err)
+			}
 			status = http.StatusServiceUnavailable
 		}
 		results = append(results, res)

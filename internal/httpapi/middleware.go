@@ -75,6 +75,11 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 // recoverPanics turns a panic in a handler into a logged 500 problem, and keeps serving.
 func (s *Server) recoverPanics(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec, ok := w.(*statusRecorder)
+		if !ok {
+			rec = &statusRecorder{ResponseWriter: w}
+			w = rec
+		}
 		defer func() {
 			v := recover()
 			if v == nil {
@@ -86,6 +91,10 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 			}
 			s.logger.ErrorContext(r.Context(), "panic in handler",
 				"method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			if rec.status != 0 {
+				// Part of the response is out: a problem appended to it would be garbage.
+				panic(http.ErrAbortHandler)
+			}
 			writeProblem(w, problemFor(atlaas.Errorf(atlaas.EINTERNAL, "panic"), r))
 		}()
 		next.ServeHTTP(w, r)

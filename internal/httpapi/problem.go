@@ -9,7 +9,7 @@ import (
 	"atlaas/internal/atlaas"
 )
 
-// problemTypeBase prefixes the "type" URI of every problem; the page documents each code.
+// problemTypeBase prefixes the "type" URI of every problem: one per error code.
 const problemTypeBase = "https://atlaas.fr/problemes/"
 
 // Problem is an RFC 9457 problem details object, with the offending parameter as an extension.

@@ -162,3 +162,31 @@ func TestReadyz(t *testing.T) {
 		}
 	}
 }
+
+func TestPanicAfterWritingAbortsTheResponse(t *testing.T) {
+	s := New(Config{})
+	s.router.Handle("/test/half", s.handle(func(w http.ResponseWriter, r *http.Request) error {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		w.Write([]byte(`{"items":[`))
+		http.NewResponseController(w).Flush() //nolint:errcheck // the test server supports it
+		panic("boom mid-stream")
+	}))
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	res, err := http.Get(srv.URL + "/test/half")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err == nil {
+		t.Fatalf("a response cut by a panic ended cleanly: %q", body)
+	}
+	if strings.Contains(string(body), "problem") || strings.Contains(string(body), "Erreur") {
+		t.Fatalf("a problem was appended to a partial response: %q", body)
+	}
+	if res, err := http.Get(srv.URL + "/healthz"); err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("server stopped serving after a mid-stream panic: %v", err)
+	}
+}

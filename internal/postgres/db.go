@@ -4,9 +4,9 @@ package postgres
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"strconv"
 	"time"
@@ -35,6 +35,7 @@ type Options struct {
 type DB struct {
 	pool   *pgxpool.Pool
 	logger *slog.Logger
+	head   int64 // the newest migration this binary embeds
 }
 
 // Open connects to the database at url and checks that it answers. It does not migrate.
@@ -66,6 +67,10 @@ func Open(ctx context.Context, url string, opts Options, logger *slog.Logger) (*
 
 	cfg.AfterConnect = registerGeometry
 
+	head, err := headVersion()
+	if err != nil {
+		return nil, err
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect to the database: %w", err)
@@ -74,7 +79,27 @@ func Open(ctx context.Context, url string, opts Options, logger *slog.Logger) (*
 		pool.Close()
 		return nil, fmt.Errorf("connect to the database at %s: %w", redact(cfg.ConnConfig), err)
 	}
-	return &DB{pool: pool, logger: logger}, nil
+	return &DB{pool: pool, logger: logger, head: head}, nil
+}
+
+// headVersion is the newest migration embedded in the binary.
+func headVersion() (int64, error) {
+	names, err := fs.Glob(migrations.FS, "*.sql")
+	if err != nil {
+		return 0, err
+	}
+	var head int64
+	for _, name := range names {
+		v, err := goose.NumericComponent(name)
+		if err != nil {
+			return 0, fmt.Errorf("embedded migration %s: %w", name, err)
+		}
+		head = max(head, v)
+	}
+	if head == 0 {
+		return 0, errors.New("no embedded migration")
+	}
+	return head, nil
 }
 
 // redact names host, port and database without credentials.
@@ -145,18 +170,22 @@ func (db *DB) Migrate(ctx context.Context) (int, error) {
 	return n, err
 }
 
-// Schema tells where the database's schema stands.
+// Schema tells where the database's schema stands. It only reads, so it also works on a
+// read-only replica and is cheap enough for every readiness probe.
 func (db *DB) Schema(ctx context.Context) (SchemaVersion, error) {
-	var v SchemaVersion
-	err := db.withMigrator(func(p *goose.Provider) error {
-		cur, head, err := p.GetVersions(ctx)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("read the schema version: %w", err)
-		}
-		v = SchemaVersion{Current: cur, Head: head}
-		return nil
-	})
-	return v, err
+	v := SchemaVersion{Head: db.head}
+	var migrated bool
+	if err := db.pool.QueryRow(ctx, "SELECT to_regclass('goose_db_version') IS NOT NULL").Scan(&migrated); err != nil {
+		return v, fmt.Errorf("read the schema version: %w", err)
+	}
+	if !migrated {
+		return v, nil
+	}
+	err := db.pool.QueryRow(ctx, "SELECT coalesce(max(version_id), 0) FROM goose_db_version WHERE is_applied").Scan(&v.Current)
+	if err != nil {
+		return v, fmt.Errorf("read the schema version: %w", err)
+	}
+	return v, nil
 }
 
 // CheckSchema returns an error when the schema is ahead of this binary, and, with requireHead,

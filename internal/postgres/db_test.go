@@ -192,3 +192,47 @@ func TestOutboxNotifies(t *testing.T) {
 		t.Fatalf("notification on %q, want atlaas_outbox", n.Channel)
 	}
 }
+
+// TestOutboxFollowsEveryChange checks that the triggers write an outbox row for each change a
+// search index must see, in the same transaction, and none during a bulk load.
+func TestOutboxFollowsEveryChange(t *testing.T) {
+	u := pgtest.MustURL(t)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	exec := func(sql string) {
+		t.Helper()
+		if _, err := conn.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	outbox := func() string {
+		t.Helper()
+		var s string
+		if err := conn.QueryRow(ctx, `SELECT coalesce(string_agg(entity || ':' || entity_id || ':' || op, ' ' ORDER BY id), '') FROM outbox`).Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	exec(`INSERT INTO regions (code, nom) VALUES ('84', 'Auvergne-Rhône-Alpes')`)
+	exec(`INSERT INTO departements (code, nom, region) VALUES ('69', 'Rhône', '84')`)
+	exec(`INSERT INTO collectivites (code, kind, nom, categorie, population, departement, region) VALUES ('69029', 'commune', 'Bron', 'ville', 41000, '69', '84')`)
+	exec(`INSERT INTO editions (annee, numero) VALUES (2022, 23)`)
+	exec(`BEGIN; SET LOCAL atlaas.bulk_load = 'on';
+	      INSERT INTO fiches (id, collectivite, titre, statut, source) VALUES (1, '69029', 'Budget participatif', 'realise', 'demo');
+	      INSERT INTO participations (collectivite, annee, arobases, source) VALUES ('69029', 2022, 4, 'demo');
+	      COMMIT`)
+	if got := outbox(); got != "" {
+		t.Fatalf("bulk load wrote outbox rows: %s", got)
+	}
+	exec(`UPDATE fiches SET titre = 'Budget participatif des jeunes' WHERE id = 1`)
+	exec(`UPDATE participations SET arobases = 5`)
+	exec(`BEGIN; UPDATE fiches SET titre = 'Rollback' WHERE id = 1; ROLLBACK`)
+	exec(`DELETE FROM fiches WHERE id = 1`)
+	if got, want := outbox(), "fiche:1:upsert collectivite:69029:upsert fiche:1:delete"; got != want {
+		t.Fatalf("outbox = %q, want %q", got, want)
+	}
+}

@@ -16,15 +16,14 @@ import (
 // parameters) a geometry is its EWKB bytes, which go-geom writes. Reads go through ST_AsGeoJSON
 // and ST_X/ST_Y in SQL, never through this codec.
 func registerGeometry(ctx context.Context, conn *pgx.Conn) error {
-	var oid uint32
-	err := conn.QueryRow(ctx, "SELECT oid FROM pg_type WHERE typname = 'geometry'").Scan(&oid)
-	if err == pgx.ErrNoRows {
-		return nil // PostGIS is not installed yet: the first migration creates it
-	}
-	if err != nil {
+	var oid *uint32
+	if err := conn.QueryRow(ctx, "SELECT to_regtype('geometry')::oid").Scan(&oid); err != nil {
 		return fmt.Errorf("look up the geometry type: %w", err)
 	}
-	conn.TypeMap().RegisterType(&pgtype.Type{Name: "geometry", OID: oid, Codec: pgtype.ByteaCodec{}})
+	if oid == nil {
+		return nil // PostGIS is not installed yet: the first migration creates it
+	}
+	conn.TypeMap().RegisterType(&pgtype.Type{Name: "geometry", OID: *oid, Codec: pgtype.ByteaCodec{}})
 	return nil
 }
 

@@ -15,6 +15,9 @@ import (
 // the same data changes nothing.
 func (db *DB) LoadReference(ctx context.Context, ref atlaas.Reference) error {
 	return db.inTx(ctx, func(tx pgx.Tx) error {
+		if err := beginBulkLoad(ctx, tx); err != nil {
+			return err
+		}
 		steps := []func(context.Context, pgx.Tx, atlaas.Reference) error{
 			upsertRegions, upsertDepartements, upsertCollectivites, upsertEditions, upsertReferentiel,
 			replacePublished,
@@ -26,6 +29,16 @@ func (db *DB) LoadReference(ctx context.Context, ref atlaas.Reference) error {
 		}
 		return nil
 	})
+}
+
+// beginBulkLoad tells the outbox triggers to stay silent for this transaction and bumps the
+// data version instead: every follower rebuilds from the new version rather than replaying rows.
+func beginBulkLoad(ctx context.Context, tx pgx.Tx) error {
+	if _, err := tx.Exec(ctx, "SET LOCAL atlaas.bulk_load = 'on'"); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, "SELECT atlaas_bump_data_version()")
+	return err
 }
 
 // inTx runs fn in a transaction, committed when fn returns nil and rolled back otherwise.
@@ -86,21 +99,16 @@ func upsertCollectivites(ctx context.Context, tx pgx.Tx, ref atlaas.Reference) e
 		if err != nil {
 			return nil, err
 		}
-		codes := c.CodesPostaux
-		if codes == nil {
-			codes = []string{}
-		}
 		return []any{c.Code, c.Kind, c.Nom, c.Categorie, c.Population,
-			nullString(c.Departement), nullString(c.Region), nullString(c.EPCI), nullString(c.SIREN), codes, g, c.Precision}, nil
+			nullString(c.Departement), nullString(c.Region), nullString(c.EPCI), nullString(c.SIREN), orEmpty(c.CodesPostaux), g, c.Precision}, nil
 	})
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"load_collectivites"}, cols, src); err != nil {
 		return fmt.Errorf("copy collectivités: %w", err)
 	}
-	// EPCIs first so that communes' references to them resolve within the statement.
 	_, err := tx.Exec(ctx, `INSERT INTO collectivites (code, kind, nom, categorie, population, departement, region,
 			epci, siren, codes_postaux, geom, geom_precision)
 		SELECT code, kind, nom, categorie, population, departement, region, epci, siren, codes_postaux, geom, geom_precision
-		FROM load_collectivites ORDER BY kind DESC, code
+		FROM load_collectivites
 		ON CONFLICT (code) DO UPDATE SET kind = EXCLUDED.kind, nom = EXCLUDED.nom, categorie = EXCLUDED.categorie,
 			population = EXCLUDED.population, departement = EXCLUDED.departement, region = EXCLUDED.region,
 			epci = EXCLUDED.epci, siren = EXCLUDED.siren, codes_postaux = EXCLUDED.codes_postaux,
@@ -228,6 +236,9 @@ func (db *DB) LoadDemo(ctx context.Context, d Demo) (DemoStats, error) {
 		if real {
 			return errRealData
 		}
+		if err := beginBulkLoad(ctx, tx); err != nil {
+			return err
+		}
 		for _, q := range []string{
 			"DELETE FROM fiches WHERE source = 'demo'",
 			"DELETE FROM palmares WHERE source = 'demo'",
@@ -280,10 +291,22 @@ func copyPalmares(ctx context.Context, tx pgx.Tx, ps []atlaas.PalmaresEntry) (in
 	return n, nil
 }
 
+// ficheLink is a row of fiche_services or fiche_editions, kept compact until its COPY.
+type ficheLink struct {
+	fiche int64
+	value any
+}
+
+// copyLinks copies (fiche, value) rows into table.
+func copyLinks(ctx context.Context, tx pgx.Tx, table, column string, links []ficheLink) (int64, error) {
+	return tx.CopyFrom(ctx, pgx.Identifier{table}, []string{"fiche", column},
+		pgx.CopyFromSlice(len(links), func(i int) ([]any, error) { return []any{links[i].fiche, links[i].value}, nil }))
+}
+
 // copyFiches streams the fiches into COPY, keeping only their small link rows (services,
 // éditions) in memory for the two COPYs that follow.
 func copyFiches(ctx context.Context, tx pgx.Tx, fiches iter.Seq2[atlaas.Fiche, error]) (n, ns, ne int64, err error) {
-	var services, editions [][]any
+	var services, editions []ficheLink
 	next, stop := iter.Pull2(fiches)
 	defer stop()
 	src := pgx.CopyFromFunc(func() ([]any, error) {
@@ -299,10 +322,10 @@ func copyFiches(ctx context.Context, tx pgx.Tx, fiches iter.Seq2[atlaas.Fiche, e
 			return nil, err
 		}
 		for _, s := range f.Services {
-			services = append(services, []any{f.ID, s})
+			services = append(services, ficheLink{f.ID, s})
 		}
 		for _, y := range f.Editions {
-			editions = append(editions, []any{f.ID, y})
+			editions = append(editions, ficheLink{f.ID, int16(y)})
 		}
 		return []any{f.ID, f.Collectivite, f.Titre, f.SousTitre, f.Synthese, f.Actions, f.Resultats,
 			f.Recommandations, f.Outils, f.Statut, nullDate(f.DateDebut), nullDate(f.DateFin),
@@ -316,10 +339,10 @@ func copyFiches(ctx context.Context, tx pgx.Tx, fiches iter.Seq2[atlaas.Fiche, e
 	if err != nil {
 		return 0, 0, 0, fmt.Errorf("copy fiches: %w", err)
 	}
-	if ns, err = tx.CopyFrom(ctx, pgx.Identifier{"fiche_services"}, []string{"fiche", "service"}, pgx.CopyFromRows(services)); err != nil {
+	if ns, err = copyLinks(ctx, tx, "fiche_services", "service", services); err != nil {
 		return 0, 0, 0, fmt.Errorf("copy fiche services: %w", err)
 	}
-	if ne, err = tx.CopyFrom(ctx, pgx.Identifier{"fiche_editions"}, []string{"fiche", "annee"}, pgx.CopyFromRows(editions)); err != nil {
+	if ne, err = copyLinks(ctx, tx, "fiche_editions", "annee", editions); err != nil {
 		return 0, 0, 0, fmt.Errorf("copy fiche éditions: %w", err)
 	}
 	return n, ns, ne, nil

@@ -47,12 +47,20 @@ func MustURL(tb testing.TB) string {
 	}
 	defer admin.Close(ctx)
 
+	// The lock is held from the template's build to its copy: a copy cannot start while another
+	// process is still connected to the template it is building.
+	if _, err := admin.Exec(ctx, "SELECT pg_advisory_lock($1)", lockKey); err != nil {
+		tb.Fatalf("pgtest: lock: %v", err)
+	}
 	tmpl, err := ensureTemplate(ctx, admin, base)
 	if err != nil {
+		admin.Exec(ctx, "SELECT pg_advisory_unlock($1)", lockKey) //nolint:errcheck // the session ends anyway
 		tb.Fatalf("pgtest: template database: %v", err)
 	}
 	name := "atlaas_test_" + randomHex(6)
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()+" TEMPLATE "+pgx.Identifier{tmpl}.Sanitize()); err != nil {
+	_, err = admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()+" TEMPLATE "+pgx.Identifier{tmpl}.Sanitize())
+	admin.Exec(ctx, "SELECT pg_advisory_unlock($1)", lockKey) //nolint:errcheck // the session ends anyway
+	if err != nil {
 		tb.Fatalf("pgtest: create database %s: %v", name, err)
 	}
 	tb.Cleanup(func() {
@@ -98,18 +106,14 @@ func MustExec(tb testing.TB, u, sql string, args ...any) {
 }
 
 // ensureTemplate builds, once per migrations content, a migrated template database and returns
-// its name. Templates of older migrations are dropped.
+// its name. The caller holds the advisory lock. Templates of other migrations are left alone:
+// another checkout may be using them.
 func ensureTemplate(ctx context.Context, admin *pgx.Conn, base string) (string, error) {
 	sum, err := migrationsHash()
 	if err != nil {
 		return "", err
 	}
 	name := "atlaas_tmpl_" + sum
-	if _, err := admin.Exec(ctx, "SELECT pg_advisory_lock($1)", lockKey); err != nil {
-		return "", err
-	}
-	defer admin.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", lockKey) //nolint:errcheck // the session ends soon anyway
-
 	var exists bool
 	if err := admin.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil {
 		return "", err
@@ -117,20 +121,11 @@ func ensureTemplate(ctx context.Context, admin *pgx.Conn, base string) (string, 
 	if exists {
 		return name, nil
 	}
-	rows, err := admin.Query(ctx, "SELECT datname FROM pg_database WHERE datname LIKE 'atlaas\\_tmpl\\_%'")
-	if err != nil {
-		return "", err
-	}
-	stale, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return "", err
-	}
-	for _, s := range stale {
-		if _, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{s}.Sanitize()+" WITH (FORCE)"); err != nil {
-			return "", err
-		}
-	}
+	// A build interrupted earlier leaves its half-made database: start again.
 	building := name + "_building"
+	if _, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{building}.Sanitize()+" WITH (FORCE)"); err != nil {
+		return "", err
+	}
 	if _, err := admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{building}.Sanitize()); err != nil {
 		return "", err
 	}
