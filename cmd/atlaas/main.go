@@ -32,6 +32,7 @@ var commands = []command{
 	{"serve", "serve the atlas over HTTP (migrates the schema first)", runServe},
 	{"migrate", "apply the pending schema migrations and exit", runMigrate},
 	{"demo", "demo load: load the reference data and generate the demonstration atlas", runDemo},
+	{"reindex", "rebuild the search index from the database and switch to it", runReindex},
 }
 
 const usage = `atlaas — l'atlas du label « Territoires, Villes et Villages Internet »

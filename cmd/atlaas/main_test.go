@@ -21,7 +21,7 @@ import (
 func startMain(t *testing.T, databaseURL string) *Main {
 	t.Helper()
 	m := &Main{
-		Config: Config{DatabaseURL: databaseURL, Addr: "127.0.0.1:0", StatementTimeout: time.Minute, ShutdownTimeout: 10 * time.Second},
+		Config: Config{DatabaseURL: databaseURL, Addr: "127.0.0.1:0", IndexDir: t.TempDir(), StatementTimeout: time.Minute, ShutdownTimeout: 10 * time.Second},
 		Logger: slog.New(slog.DiscardHandler),
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -38,7 +38,20 @@ func startMain(t *testing.T, databaseURL string) *Main {
 		}
 		m.Close()
 	})
+	waitIndexReady(t, m)
 	return m
+}
+
+// waitIndexReady waits until the program's search index is built.
+func waitIndexReady(t *testing.T, m *Main) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for m.search.Ready(context.Background()) != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("search index not ready after 2 minutes")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func TestServeReadyAndNotFound(t *testing.T) {
@@ -60,8 +73,8 @@ func TestServeReadyAndNotFound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.StatusCode != http.StatusOK || ready.Status != "ready" || len(ready.Checks) < 2 {
-		t.Fatalf("/readyz: %d %+v, want 200 ready with database and schema checks", res.StatusCode, ready)
+	if res.StatusCode != http.StatusOK || ready.Status != "ready" || len(ready.Checks) < 3 {
+		t.Fatalf("/readyz: %d %+v, want 200 ready with database, schema and index checks", res.StatusCode, ready)
 	}
 
 	res, err = http.Get(m.URL() + "/nope")
@@ -130,7 +143,7 @@ func TestCommandLine(t *testing.T) {
 func TestShutdownLetsInFlightRequestsFinish(t *testing.T) {
 	u := pgtest.MustURL(t)
 	m := &Main{
-		Config: Config{DatabaseURL: u, Addr: "127.0.0.1:0", ShutdownTimeout: 10 * time.Second},
+		Config: Config{DatabaseURL: u, Addr: "127.0.0.1:0", IndexDir: t.TempDir(), ShutdownTimeout: 10 * time.Second},
 		Logger: slog.New(slog.DiscardHandler),
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -141,6 +154,7 @@ func TestShutdownLetsInFlightRequestsFinish(t *testing.T) {
 	defer m.Close()
 	done := make(chan error, 1)
 	go func() { done <- m.Serve(ctx) }()
+	waitIndexReady(t, m)
 
 	locker, err := pgx.Connect(ctx, u)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"atlaas/internal/httpapi"
 	"atlaas/internal/postgres"
+	"atlaas/internal/search"
 )
 
 func runServe(ctx context.Context, env *environment, args []string) error {
@@ -27,6 +28,9 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
+	if cfg.IndexDir == "" {
+		return errors.New("--index-dir must not be empty")
+	}
 	m := &Main{Config: cfg, Logger: cfg.newLogger(env.stderr)}
 	if err := m.Open(ctx); err != nil {
 		return err
@@ -42,6 +46,7 @@ type Main struct {
 	Logger *slog.Logger
 
 	db       *postgres.DB
+	search   *search.Service
 	listener net.Listener
 	server   *http.Server
 }
@@ -65,12 +70,16 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	if _, err := db.Migrate(ctx); err != nil {
 		return err
 	}
+	m.search = search.NewService(m.Config.IndexDir, db, m.Logger)
 	handler := httpapi.New(httpapi.Config{
 		Logger: m.Logger,
 		Checks: []httpapi.Check{
 			{Name: "database", Func: db.Ping},
 			{Name: "schema", Func: func(ctx context.Context) error { return db.CheckSchema(ctx, true) }},
+			{Name: "index", Func: m.search.Ready},
 		},
+		Searcher: m.search,
+		Store:    db,
 	})
 	m.server = &http.Server{
 		Handler:           handler,
@@ -93,10 +102,23 @@ func (m *Main) URL() string {
 	return "http://" + m.listener.Addr().String()
 }
 
-// Serve answers requests until ctx is cancelled, then lets in-flight requests finish (up to
-// ShutdownTimeout) and returns.
+// Serve answers requests, and keeps the search index in step with the database, until ctx is
+// cancelled; then it lets in-flight requests finish (up to ShutdownTimeout), stops the index and
+// returns.
 func (m *Main) Serve(ctx context.Context) error {
 	m.Logger.Info("serving", "url", m.URL())
+	indexCtx, stopIndex := context.WithCancel(context.WithoutCancel(ctx))
+	indexDone := make(chan struct{})
+	go func() {
+		defer close(indexDone)
+		if err := m.search.Run(indexCtx); err != nil {
+			m.Logger.Error("search index stopped", "err", err)
+		}
+	}()
+	defer func() {
+		stopIndex()
+		<-indexDone
+	}()
 	errc := make(chan error, 1)
 	go func() { errc <- m.server.Serve(m.listener) }()
 	select {

@@ -15,6 +15,14 @@ func (s *Server) routes() {
 	r.Handle("/healthz", s.handle(s.healthz)).Methods(http.MethodGet, http.MethodHead)
 	r.Handle("/readyz", s.handle(s.readyz)).Methods(http.MethodGet, http.MethodHead)
 
+	api := r.PathPrefix("/api/v1").Subrouter()
+	if s.searcher != nil && s.store != nil {
+		api.Handle("/fiches", s.handle(s.searchFiches)).Methods(http.MethodGet, http.MethodHead)
+		api.Handle("/fiches/{id}", s.handle(s.getFiche)).Methods(http.MethodGet, http.MethodHead)
+		api.Handle("/fiches/{id}/connexes", s.handle(s.ficheConnexes)).Methods(http.MethodGet, http.MethodHead)
+		api.Handle("/suggest", s.handle(s.suggest)).Methods(http.MethodGet, http.MethodHead)
+	}
+
 	r.NotFoundHandler = s.handle(func(w http.ResponseWriter, r *http.Request) error {
 		return atlaas.Errorf(atlaas.ENOTFOUND, "Aucune ressource à l'adresse %s.", r.URL.Path)
 	})

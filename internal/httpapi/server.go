@@ -13,7 +13,9 @@ import (
 type Config struct {
 	Logger *slog.Logger
 	// Checks are run by /readyz.
-	Checks []Check
+	Checks   []Check
+	Searcher Searcher
+	Store    Store
 }
 
 // Server is the HTTP handler of the service, with its routes and middleware.
@@ -22,11 +24,14 @@ type Server struct {
 	handler http.Handler // router wrapped in the middleware
 	logger  *slog.Logger
 	checks  []Check
+
+	searcher Searcher
+	store    Store
 }
 
 // New builds the handler and its routes.
 func New(cfg Config) *Server {
-	s := &Server{router: mux.NewRouter(), logger: cfg.Logger, checks: cfg.Checks}
+	s := &Server{router: mux.NewRouter(), logger: cfg.Logger, checks: cfg.Checks, searcher: cfg.Searcher, store: cfg.Store}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
 	}
