@@ -17,10 +17,16 @@ const MaxConnexes = 10
 // words of its title and summary, and nearby ones; those of other collectivités first, never d
 // itself.
 func (s *Service) Connexes(ctx context.Context, d atlaas.FicheDocument) ([]atlaas.FicheHit, error) {
-	ix := s.cur.Load()
-	if ix == nil {
-		return nil, errNotReady
-	}
+	var out []atlaas.FicheHit
+	err := s.withIndex(func(ix *index) error {
+		var err error
+		out, err = connexes(ctx, ix, d)
+		return err
+	})
+	return out, err
+}
+
+func connexes(ctx context.Context, ix *index, d atlaas.FicheDocument) ([]atlaas.FicheHit, error) {
 	should := []query.Query{}
 	add := func(field, term string, boost float64) {
 		t := bleve.NewTermQuery(term)

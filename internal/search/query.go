@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -40,10 +41,32 @@ var highlightFields = []string{fieldTitre, fieldSousTitre, fieldSynthese, fieldA
 // Search runs a fiche search: one query for the page and the facets nobody filters on, plus
 // one per filtered facet, with that facet's own filter removed (multi-select facets).
 func (s *Service) Search(ctx context.Context, f atlaas.FicheFilter) (atlaas.FicheSearchResult, error) {
-	ix := s.cur.Load()
-	if ix == nil {
-		return atlaas.FicheSearchResult{}, errNotReady
+	var res atlaas.FicheSearchResult
+	err := s.withIndex(func(ix *index) error {
+		var err error
+		res, err = s.search(ctx, ix, f)
+		return err
+	})
+	return res, err
+}
+
+// withIndex runs fn on the current index; when the index was swapped and closed under it, it
+// runs fn once more on the new one.
+func (s *Service) withIndex(fn func(*index) error) error {
+	for attempt := 0; ; attempt++ {
+		ix := s.cur.Load()
+		if ix == nil {
+			return errNotReady
+		}
+		err := fn(ix)
+		if attempt == 0 && errors.Is(err, bleve.ErrorIndexClosed) {
+			continue
+		}
+		return err
 	}
+}
+
+func (s *Service) search(ctx context.Context, ix *index, f atlaas.FicheFilter) (atlaas.FicheSearchResult, error) {
 	if err := s.validate(ctx, ix, f); err != nil {
 		return atlaas.FicheSearchResult{}, err
 	}

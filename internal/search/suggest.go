@@ -19,10 +19,16 @@ const MaxSuggestions = 10
 // services of the référentiel and fiche titles, matched word by word, accents ignored, the last
 // word as a prefix.
 func (s *Service) Suggest(ctx context.Context, q string) ([]atlaas.Suggestion, error) {
-	ix := s.cur.Load()
-	if ix == nil {
-		return nil, errNotReady
-	}
+	var out []atlaas.Suggestion
+	err := s.withIndex(func(ix *index) error {
+		var err error
+		out, err = s.suggest(ctx, ix, q)
+		return err
+	})
+	return out, err
+}
+
+func (s *Service) suggest(ctx context.Context, ix *index, q string) ([]atlaas.Suggestion, error) {
 	words := ix.bleve.Mapping().AnalyzerNamed(analyzerWords)
 	terms := tokenTerms(words.Analyze([]byte(q)))
 	out := []atlaas.Suggestion{}
