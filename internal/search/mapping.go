@@ -4,6 +4,8 @@
 package search
 
 import (
+	"slices"
+
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/analysis"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/custom"
@@ -116,7 +118,12 @@ func newMapping() (mapping.IndexMapping, error) {
 		return f
 	}
 	for _, f := range textFields {
-		doc.AddFieldMappingsAt(f.name, text(analyzerFrench))
+		m := text(analyzerFrench)
+		if !slices.Contains(highlightFields, f.name) {
+			// Searched, never shown nor highlighted: no stored copy, no term vectors.
+			m.Store, m.IncludeTermVectors = false, false
+		}
+		doc.AddFieldMappingsAt(f.name, m)
 	}
 	words := text(analyzerWords)
 	words.Store = false

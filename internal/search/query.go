@@ -36,7 +36,7 @@ var storedFields = []string{fieldTitre, fieldSousTitre, atlaas.FacetCollectivite
 	atlaas.FacetService, atlaas.FacetEnjeu, atlaas.FacetAnnee, atlaas.FacetStatut, fieldSource, fieldLon, fieldLat}
 
 // highlightFields get <mark> snippets when the search has text.
-var highlightFields = []string{fieldTitre, fieldSousTitre, fieldSynthese, fieldActions, fieldResultats}
+var highlightFields = []string{fieldTitre, fieldSousTitre, fieldCollectiviteNom, fieldSynthese}
 
 // Search runs a fiche search: one query for the page and the facets nobody filters on, plus
 // one per filtered facet, with that facet's own filter removed (multi-select facets).
