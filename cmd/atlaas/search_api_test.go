@@ -5,13 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -38,24 +36,8 @@ func startDemo(t *testing.T) (*Main, *pgx.Conn) {
 	t.Helper()
 	u := pgtest.MustURL(t)
 	loadDemo(t, u)
-	m := &Main{
-		Config: Config{DatabaseURL: u, Addr: "127.0.0.1:0", IndexDir: t.TempDir(), ShutdownTimeout: 10 * time.Second},
-		Logger: slog.New(slog.DiscardHandler),
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := m.Open(ctx); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- m.Serve(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		m.Close()
-	})
-	waitIndexReady(t, m)
-	conn, err := pgx.Connect(ctx, u)
+	m := startMain(t, u)
+	conn, err := pgx.Connect(context.Background(), u)
 	if err != nil {
 		t.Fatal(err)
 	}
