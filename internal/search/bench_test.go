@@ -24,6 +24,8 @@ package search_test
 //	                            (default: a temporary directory, built afresh each run)
 //	ATLAAS_BENCH_FTS_REBUILD=1  rerun scripts/fts-baseline.sql even when its objects look current
 //	ATLAAS_BENCH_VERBOSE=1      print the first 10 titles of each engine for each relevance query
+//	ATLAAS_BENCH_MIN_RUNS=200   the fewest runs percentiles come from (b.N is topped up to it
+//	                            when 1 < b.N < it): lower it for slow baselines at 1M fiches
 
 import (
 	"bufio"
@@ -54,7 +56,8 @@ const (
 	benchDatabaseEnv = "ATLAAS_BENCH_DATABASE_URL"
 	benchIndexDirEnv = "ATLAAS_BENCH_INDEX_DIR"
 	benchFTSRebuild  = "ATLAAS_BENCH_FTS_REBUILD"
-	// benchMinRuns is the fewest runs percentiles are computed from.
+	// benchMinRuns is the fewest runs percentiles are computed from, unless
+	// ATLAAS_BENCH_MIN_RUNS says otherwise.
 	benchMinRuns = 200
 )
 
@@ -337,11 +340,15 @@ func (e *benchEnv) pgConn(b *testing.B) *pgx.Conn {
 	return e.pg
 }
 
-// measure runs fn b.N times (topped up to benchMinRuns when 1 < b.N < benchMinRuns), reports
+// measure runs fn b.N times (topped up to the minimum runs when 1 < b.N is below it), reports
 // p50 and p99 in milliseconds, and keeps the figures of the largest run for the summary.
 func (e *benchEnv) measure(b *testing.B, key string, fn func() (total int, err error)) {
 	b.Helper()
-	samples := make([]time.Duration, 0, max(b.N, benchMinRuns))
+	minRuns := benchMinRuns
+	if v, err := strconv.Atoi(os.Getenv("ATLAAS_BENCH_MIN_RUNS")); err == nil && v > 0 {
+		minRuns = v
+	}
+	samples := make([]time.Duration, 0, max(b.N, minRuns))
 	total := 0
 	run := func() {
 		start := time.Now()
@@ -357,7 +364,7 @@ func (e *benchEnv) measure(b *testing.B, key string, fn func() (total int, err e
 		run()
 	}
 	b.StopTimer()
-	for b.N > 1 && len(samples) < benchMinRuns {
+	for b.N > 1 && len(samples) < minRuns {
 		run()
 	}
 	r := benchResult{runs: len(samples), total: total, p50: percentile(samples, 50), p99: percentile(samples, 99)}
