@@ -64,8 +64,9 @@ func getJSON(t *testing.T, u string, want int, v any) http.Header {
 	return res.Header
 }
 
-func TestSearchAPI(t *testing.T) {
-	m, conn := startDemo(t)
+func init() { atlasTests = append(atlasTests, atlasTest{"search API", testSearchAPI}) }
+
+func testSearchAPI(t *testing.T, m *Main, conn *pgx.Conn) {
 	base := m.URL() + "/api/v1"
 
 	t.Run("bad input names the parameter", func(t *testing.T) {

@@ -48,6 +48,17 @@ func (s *Service) validate(ctx context.Context, ix *index, f atlaas.FicheFilter)
 	return nil
 }
 
+// Validate checks a filter's text length and facet values the way a search does, without the
+// index (which may still be building): the database paths (tiles, exports, OGC items) use it.
+// Its limit and cursor are not checked: those paths have their own.
+func (s *Service) Validate(ctx context.Context, f atlaas.FicheFilter) error {
+	if err := s.loadLabels(ctx); err != nil {
+		return err
+	}
+	f.Limit = 0
+	return s.validate(ctx, nil, f)
+}
+
 // facetLabels returns the French label of each value of a facet.
 func (s *Service) facetLabels(ctx context.Context, facet string, values []atlaas.FacetValue) map[string]string {
 	if facet == atlaas.FacetCollectivite {

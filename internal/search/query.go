@@ -70,23 +70,9 @@ func (s *Service) search(ctx context.Context, ix *index, f atlaas.FicheFilter) (
 	if err := s.validate(ctx, ix, f); err != nil {
 		return atlaas.FicheSearchResult{}, err
 	}
-	text, err := textQuery(ix.bleve, f.Q)
+	build, err := filterQuery(ix, f)
 	if err != nil {
 		return atlaas.FicheSearchResult{}, err
-	}
-	build := func(without string) query.Query {
-		parts := []query.Query{text}
-		for _, facet := range atlaas.Facets {
-			if facet != without {
-				if q := facetFilter(f, facet); q != nil {
-					parts = append(parts, q)
-				}
-			}
-		}
-		if q := geoFilter(f); q != nil {
-			parts = append(parts, q)
-		}
-		return bleve.NewConjunctionQuery(parts...)
 	}
 
 	limit := f.Limit
@@ -148,6 +134,68 @@ func (s *Service) search(ctx context.Context, ix *index, f atlaas.FicheFilter) (
 		out.Facets[facet] = s.facetValues(ctx, facet, counts[facet], f.Filters[facet])
 	}
 	return out, nil
+}
+
+// filterQuery returns the query of a filter: its text, facets and geography; build(facet)
+// leaves that facet's own filter out, build("") keeps them all.
+func filterQuery(ix *index, f atlaas.FicheFilter) (build func(without string) query.Query, err error) {
+	text, err := textQuery(ix.bleve, f.Q)
+	if err != nil {
+		return nil, err
+	}
+	return func(without string) query.Query {
+		parts := []query.Query{text}
+		for _, facet := range atlaas.Facets {
+			if facet != without {
+				if q := facetFilter(f, facet); q != nil {
+					parts = append(parts, q)
+				}
+			}
+		}
+		if q := geoFilter(f); q != nil {
+			parts = append(parts, q)
+		}
+		return bleve.NewConjunctionQuery(parts...)
+	}, nil
+}
+
+// MatchingIDs returns the ids of every fiche matching f (text, facets and geography; its sort,
+// limit and cursor are ignored), ascending. The database paths (tiles, exports, OGC items) use
+// it to resolve a text search, then apply the same filters in SQL.
+func (s *Service) MatchingIDs(ctx context.Context, f atlaas.FicheFilter) ([]int64, error) {
+	f.Limit, f.Cursor = 0, ""
+	var ids []int64
+	err := s.withIndex(func(ix *index) error {
+		if err := s.validate(ctx, ix, f); err != nil {
+			return err
+		}
+		build, err := filterQuery(ix, f)
+		if err != nil {
+			return err
+		}
+		q := build("")
+		count, err := ix.bleve.SearchInContext(ctx, bleve.NewSearchRequestOptions(q, 0, 0, false))
+		if err != nil {
+			return fmt.Errorf("matching ids: %w", err)
+		}
+		req := bleve.NewSearchRequestOptions(q, int(count.Total), 0, false)
+		req.Score = "none"
+		res, err := ix.bleve.SearchInContext(ctx, req)
+		if err != nil {
+			return fmt.Errorf("matching ids: %w", err)
+		}
+		ids = make([]int64, 0, len(res.Hits))
+		for _, h := range res.Hits {
+			id, err := strconv.ParseInt(h.ID, 10, 64)
+			if err != nil {
+				return fmt.Errorf("matching ids: document id %q: %w", h.ID, err)
+			}
+			ids = append(ids, id)
+		}
+		return nil
+	})
+	slices.Sort(ids)
+	return ids, err
 }
 
 func termCounts(fr *search.FacetResult) map[string]int {
