@@ -42,7 +42,9 @@ func compareStrings(a, b string) int {
 	return 0
 }
 
-func init() { atlasTests = append(atlasTests, atlasTest{"SQL filters agree with the index", testSQLFilters}) }
+func init() {
+	atlasTests = append(atlasTests, atlasTest{"SQL filters agree with the index", testSQLFilters})
+}
 
 // testSQLFilters checks that the SQL the database paths (tiles, exports, OGC items) filter
 // with selects exactly the fiches the search index finds for the same filters.
