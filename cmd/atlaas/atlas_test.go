@@ -9,7 +9,6 @@ import (
 	"github.com/paulmach/orb"
 
 	"atlaas/internal/atlaas"
-	"atlaas/internal/postgres"
 )
 
 // atlasTest is a read-only test of the demo atlas. Each test file registers its own in an
@@ -73,7 +72,7 @@ func testSQLFilters(t *testing.T, m *Main, _ *pgx.Conn) {
 		if err != nil {
 			t.Fatalf("%+v: %v", f, err)
 		}
-		q := postgres.FicheQuery{Filter: f}
+		q := atlaas.FicheSelection{Filter: f}
 		if f.Q != "" {
 			if q.IDs, err = m.search.MatchingIDs(ctx, f); err != nil {
 				t.Fatal(err)

@@ -116,6 +116,16 @@ type FicheFilter struct {
 	Cursor  string // opaque, from a previous page's NextCursor
 }
 
+// FicheSelection is the fiches a search filter selects, for the paths served from the database
+// (tiles, exports, OGC items): the same facets and geography, applied in SQL, and the matches of
+// its text resolved by the search index into ids.
+type FicheSelection struct {
+	Filter FicheFilter // its Q, Sort, Limit and Cursor are not applied in SQL
+	// IDs, when not nil, restricts the selection to these fiches (the matches of Filter.Q); an
+	// empty non-nil slice selects nothing.
+	IDs []int64
+}
+
 // FacetValue is one value of a facet with the number of fiches that have it.
 type FacetValue struct {
 	Value    string `json:"value"`

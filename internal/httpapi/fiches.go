@@ -15,6 +15,10 @@ type Searcher interface {
 	Search(ctx context.Context, f atlaas.FicheFilter) (atlaas.FicheSearchResult, error)
 	Suggest(ctx context.Context, q string) ([]atlaas.Suggestion, error)
 	Connexes(ctx context.Context, d atlaas.FicheDocument) ([]atlaas.FicheHit, error)
+	// Validate checks a filter's text and facet values, without needing the index.
+	Validate(ctx context.Context, f atlaas.FicheFilter) error
+	// MatchingIDs returns the ids of every fiche matching a filter, ascending.
+	MatchingIDs(ctx context.Context, f atlaas.FicheFilter) ([]int64, error)
 }
 
 // Store is the database, as the handlers use it.

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/url"
 	"strconv"
 	"strings"
@@ -116,14 +117,37 @@ func (q query) point(name string) (*orb.Point, error) {
 	return &orb.Point{f[0], f[1]}, nil
 }
 
+// selectionParams are the parameters that choose fiches: text, facets and geography.
+func selectionParams(extra ...string) []string {
+	return append(append([]string{"q", "bbox", "near", "km"}, atlaas.Facets...), extra...)
+}
+
 // ficheFilterParams are the parameters of a fiche search.
 func ficheFilterParams(extra ...string) []string {
-	return append(append([]string{"q", "bbox", "near", "km", "sort", "limit", "cursor"}, atlaas.Facets...), extra...)
+	return selectionParams(append([]string{"sort", "limit", "cursor"}, extra...)...)
 }
 
 // ficheFilter reads a fiche search from the query string.
 func ficheFilter(q query) (atlaas.FicheFilter, error) {
-	f := atlaas.FicheFilter{Q: q.get("q"), Filters: map[string][]string{}, Sort: q.get("sort"), Cursor: q.get("cursor")}
+	f, err := selectionFilter(q)
+	if err != nil {
+		return f, err
+	}
+	f.Sort, f.Cursor = q.get("sort"), q.get("cursor")
+	if f.Limit, err = q.intIn("limit", 1, atlaas.MaxSearchLimit, atlaas.DefaultSearchLimit); err != nil {
+		return f, err
+	}
+	switch f.Sort {
+	case "", atlaas.SortRelevance, atlaas.SortRecent, atlaas.SortDistance:
+	default:
+		return f, atlaas.ParamErrorf(atlaas.EINVALID, "sort", "Tri inconnu « %s » : pertinence, recent ou distance.", f.Sort)
+	}
+	return f, nil
+}
+
+// selectionFilter reads the parameters of selectionParams: text, facets and geography.
+func selectionFilter(q query) (atlaas.FicheFilter, error) {
+	f := atlaas.FicheFilter{Q: q.get("q"), Filters: map[string][]string{}}
 	if utf8.RuneCountInString(f.Q) > atlaas.MaxQueryLength {
 		return f, atlaas.ParamErrorf(atlaas.EINVALID, "q", "La recherche dépasse %d caractères.", atlaas.MaxQueryLength)
 	}
@@ -151,13 +175,26 @@ func ficheFilter(q query) (atlaas.FicheFilter, error) {
 	} else if f.Near != nil {
 		f.Km = 10
 	}
-	if f.Limit, err = q.intIn("limit", 1, atlaas.MaxSearchLimit, atlaas.DefaultSearchLimit); err != nil {
-		return f, err
-	}
-	switch f.Sort {
-	case "", atlaas.SortRelevance, atlaas.SortRecent, atlaas.SortDistance:
-	default:
-		return f, atlaas.ParamErrorf(atlaas.EINVALID, "sort", "Tri inconnu « %s » : pertinence, recent ou distance.", f.Sort)
-	}
 	return f, nil
+}
+
+// ficheSelection checks a filter's facet values and resolves its text into the ids of the
+// matching fiches, for the paths that select fiches in the database.
+func (s *Server) ficheSelection(ctx context.Context, f atlaas.FicheFilter) (atlaas.FicheSelection, error) {
+	if err := s.searcher.Validate(ctx, f); err != nil {
+		return atlaas.FicheSelection{}, err
+	}
+	sel := atlaas.FicheSelection{Filter: f}
+	if strings.TrimSpace(f.Q) == "" {
+		return sel, nil
+	}
+	ids, err := s.searcher.MatchingIDs(ctx, f)
+	if err != nil {
+		return sel, err
+	}
+	if ids == nil {
+		ids = []int64{}
+	}
+	sel.IDs = ids
+	return sel, nil
 }

@@ -9,16 +9,6 @@ import (
 	"atlaas/internal/atlaas"
 )
 
-// FicheQuery selects live fiches in SQL with the filters of the search API: the same facets
-// (OR within a facet, AND across facets) with the same meaning as in the search index, bbox and
-// near. The text of a search is not SQL's business: the index resolves it into IDs.
-type FicheQuery struct {
-	Filter atlaas.FicheFilter // its Q, Sort, Limit and Cursor are ignored
-	// IDs, when not nil, restricts the fiches to these ids (the matches of a text search; an
-	// empty non-nil slice matches nothing).
-	IDs []int64
-}
-
 // sqlArgs collects the arguments of a parameterised statement.
 type sqlArgs []any
 
@@ -28,14 +18,15 @@ func (a *sqlArgs) add(v any) string {
 	return "$" + strconv.Itoa(len(*a))
 }
 
-// where returns the condition selecting the fiches of q, on a statement in which the fiche is
-// aliased f and its collectivité c (joined on c.code = f.collectivite), appending its
-// arguments to args. It always excludes deleted fiches.
-func (q FicheQuery) where(args *sqlArgs) string {
-	f := q.Filter
+// selectionWhere returns the condition selecting the fiches of sel, on a statement in which the
+// fiche is aliased f and its collectivité c (joined on c.code = f.collectivite), appending its
+// arguments to args. The facets (OR within a facet, AND across facets), bbox and near have the
+// meaning they have in the search index. It always excludes deleted fiches.
+func selectionWhere(sel atlaas.FicheSelection, args *sqlArgs) string {
+	f := sel.Filter
 	conds := []string{"f.deleted_at IS NULL"}
-	if q.IDs != nil {
-		conds = append(conds, "f.id = ANY ("+args.add(q.IDs)+"::bigint[])")
+	if sel.IDs != nil {
+		conds = append(conds, "f.id = ANY ("+args.add(sel.IDs)+"::bigint[])")
 	}
 	years := f.Filters[atlaas.FacetAnnee]
 	for _, facet := range atlaas.Facets {
@@ -127,10 +118,10 @@ func smallints(values []string) []int16 {
 	return out
 }
 
-// CountFiches returns the number of live fiches q selects.
-func (db *DB) CountFiches(ctx context.Context, q FicheQuery) (int, error) {
+// CountFiches returns the number of live fiches sel selects.
+func (db *DB) CountFiches(ctx context.Context, sel atlaas.FicheSelection) (int, error) {
 	var args sqlArgs
-	sql := "SELECT count(*) FROM fiches f JOIN collectivites c ON c.code = f.collectivite WHERE " + q.where(&args)
+	sql := "SELECT count(*) FROM fiches f JOIN collectivites c ON c.code = f.collectivite WHERE " + selectionWhere(sel, &args)
 	var n int
 	if err := db.pool.QueryRow(ctx, sql, args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count fiches: %w", err)
