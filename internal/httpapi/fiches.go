@@ -19,6 +19,9 @@ type Searcher interface {
 	Validate(ctx context.Context, f atlaas.FicheFilter) error
 	// MatchingIDs returns the ids of every fiche matching a filter, ascending.
 	MatchingIDs(ctx context.Context, f atlaas.FicheFilter) ([]int64, error)
+	// Generation names the state of the data the index reflects ("" when none is ready): it
+	// changes within a second of any change to a fiche or collectivité.
+	Generation() string
 }
 
 // Store is the database, as the handlers use it.

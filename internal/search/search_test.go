@@ -238,9 +238,26 @@ func TestChangesReachEveryInstance(t *testing.T) {
 		}
 		return time.Since(start)
 	}
+	genA, genB := a.Generation(), b.Generation()
+	if genA == "" || genB == "" {
+		t.Fatalf("ready services have no generation: %q, %q", genA, genB)
+	}
 	pgtest.MustExec(t, u, `UPDATE fiches SET titre = 'Une médiathèque ouverte le dimanche' WHERE id = 4`)
 	la, lb := waitFound(a, "médiathèque", 1), waitFound(b, "mediatheque", 1)
 	t.Logf("a change reached instance A in %s, instance B in %s", la, lb)
+	if a.Generation() == genA || b.Generation() == genB {
+		t.Errorf("generation unchanged after a change was applied: A %q → %q, B %q → %q", genA, a.Generation(), genB, b.Generation())
+	}
+	// A change to a collectivité with no fiche changes no document but still the generation.
+	genA = a.Generation()
+	pgtest.MustExec(t, u, `INSERT INTO collectivites (code, kind, nom, categorie, population, departement, region)
+		VALUES ('69123', 'commune', 'Lyon', 'ville', 520000, '69', '84')`)
+	pgtest.MustExec(t, u, `UPDATE collectivites SET nom = 'Lyon (69)' WHERE code = '69123'`)
+	for start := time.Now(); a.Generation() == genA; time.Sleep(10 * time.Millisecond) {
+		if time.Since(start) > 15*time.Second {
+			t.Fatal("generation unchanged 15 s after a change to a collectivité")
+		}
+	}
 
 	// Stop A, keep changing (including a deletion and a new fiche), start A again.
 	stopA()

@@ -31,6 +31,8 @@ type Service struct {
 
 	// applied holds the outbox ids above the watermark already applied (not yet settled).
 	applied map[int64]bool
+	// changes counts the outbox entries applied and the indexes switched to; see Generation.
+	changes atomic.Int64
 	// PollInterval bounds how late a change is applied when a notification is lost.
 	PollInterval time.Duration
 }
@@ -42,6 +44,18 @@ func NewService(dir string, src Source, logger *slog.Logger) *Service {
 
 // errNotReady answers searches while no index exists yet.
 var errNotReady = atlaas.Errorf(atlaas.EUNAVAILABLE, "L'index de recherche est en cours de construction ; réessayez dans un instant.")
+
+// Generation names the state of the data the index reflects: it changes when the index is
+// rebuilt or switched, and whenever an outbox entry (a change to a fiche or a collectivité) is
+// applied, within a second of the change. Caches of answers made from the database (tiles) key
+// on it; it is "" while no index is open, and then nothing should be cached.
+func (s *Service) Generation() string {
+	ix := s.cur.Load()
+	if ix == nil || !s.ready.Load() {
+		return ""
+	}
+	return strconv.FormatInt(ix.version, 10) + "." + strconv.FormatInt(s.changes.Load(), 10)
+}
 
 // Ready reports whether the index is up to date with the database's data version.
 func (s *Service) Ready(context.Context) error {
@@ -147,6 +161,7 @@ func (s *Service) step(ctx context.Context) error {
 // swap makes ix current, closes and removes the previous index.
 func (s *Service) swap(ix *index) {
 	old := s.cur.Swap(ix)
+	s.changes.Add(1)
 	clear(s.applied)
 	s.labelsMu.Lock()
 	s.labels = nil
@@ -204,6 +219,7 @@ func (s *Service) applyOutbox(ctx context.Context) error {
 			return nil
 		}
 		ids := map[int64]bool{}
+		fresh := 0
 		for _, e := range entries {
 			if !blocked && e.Settled {
 				watermark = e.ID
@@ -213,6 +229,7 @@ func (s *Service) applyOutbox(ctx context.Context) error {
 			if s.applied[e.ID] {
 				continue
 			}
+			fresh++
 			switch e.Entity {
 			case "fiche":
 				id, err := strconv.ParseInt(e.EntityID, 10, 64)
@@ -236,6 +253,9 @@ func (s *Service) applyOutbox(ctx context.Context) error {
 			}
 		}
 		ix.watermark = watermark
+		if fresh > 0 {
+			s.changes.Add(1)
+		}
 		for _, e := range entries {
 			if e.ID > watermark {
 				s.applied[e.ID] = true
