@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
@@ -53,6 +54,11 @@ type index struct {
 	name      string // its subdirectory
 	version   int64  // data version it reflects
 	watermark int64  // every outbox entry up to this id is applied
+	// facets counts facet values in memory; nil until loaded (then the index counts them).
+	facets atomic.Pointer[facetTable]
+	// facetsLoaded is set once facets was filled (or found impossible); only the service's
+	// loop reads and writes it.
+	facetsLoaded bool
 }
 
 func putInt(v int64) []byte {
@@ -116,6 +122,9 @@ type BuildStats struct {
 	Documents int
 	Version   int64
 	Duration  time.Duration
+	// facets holds the facet values of the documents built, from the same snapshot (nil when
+	// a fiche id does not fit the table).
+	facets *facetTable
 }
 
 // build writes a new index of every fiche of the source into a new subdirectory of dir and
@@ -145,6 +154,7 @@ func build(ctx context.Context, dir string, src Source, logger *slog.Logger) (Bu
 	const batchSize = 2000
 	batch := b.NewBatch()
 	n := 0
+	table := newFacetTable()
 	flush := func() error {
 		if batch.Size() == 0 {
 			return nil
@@ -158,6 +168,11 @@ func build(ctx context.Context, dir string, src Source, logger *slog.Logger) (Bu
 	version, pos, err := src.FicheDocuments(ctx, func(d atlaas.FicheDocument) error {
 		if err := batch.Index(docID(d.ID), document(d)); err != nil {
 			return err
+		}
+		if table != nil && fits(d.ID) {
+			table.put(d)
+		} else {
+			table = nil
 		}
 		n++
 		if batch.Size() >= batchSize {
@@ -182,9 +197,28 @@ func build(ctx context.Context, dir string, src Source, logger *slog.Logger) (Bu
 		return BuildStats{}, err
 	}
 	ok = true
-	st := BuildStats{Name: name, Documents: n, Version: version, Duration: time.Since(start)}
+	st := BuildStats{Name: name, Documents: n, Version: version, Duration: time.Since(start), facets: table}
 	logger.Info("search index: built", "name", name, "documents", n, "data_version", version, "duration", st.Duration.Round(time.Millisecond))
 	return st, nil
+}
+
+// loadFacets fills a facet table from the source's current snapshot (nil when a fiche id does
+// not fit the table). Applying the outbox from the index's watermark afterwards brings both to
+// the same state: each entry re-reads its fiches' current values.
+func loadFacets(ctx context.Context, src Source) (*facetTable, error) {
+	table := newFacetTable()
+	_, _, err := src.FicheDocuments(ctx, func(d atlaas.FicheDocument) error {
+		if table != nil && fits(d.ID) {
+			table.put(d)
+		} else {
+			table = nil
+		}
+		return ctx.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load the facet table: %w", err)
+	}
+	return table, nil
 }
 
 // Rebuild builds a new index from scratch and makes it the current one of dir; a server using

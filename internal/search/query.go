@@ -11,8 +11,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
+	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/analysis"
 	"github.com/blevesearch/bleve/v2/search"
@@ -98,12 +100,36 @@ func (s *Service) search(ctx context.Context, ix *index, f atlaas.FicheFilter) (
 		req.Highlight = bleve.NewHighlightWithStyle(html.Name)
 		req.Highlight.Fields = highlightFields
 	}
-	for _, facet := range atlaas.Facets {
-		if len(f.Filters[facet]) == 0 {
-			req.AddFacet(facet, bleve.NewFacetRequest(facet, facetSize[facet]))
+	table := ix.facets.Load()
+	if table == nil {
+		for _, facet := range atlaas.Facets {
+			if len(f.Filters[facet]) == 0 {
+				req.AddFacet(facet, bleve.NewFacetRequest(facet, facetSize[facet]))
+			}
 		}
 	}
+	// The page, and meanwhile (with a facet table) the fiches matching the text and geography,
+	// whose facets the table counts.
+	var (
+		matchErr error
+		counts   map[string]map[string]int
+		wg       sync.WaitGroup
+	)
+	if table != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var match *roaring.Bitmap
+			if match, matchErr = matchBits(ctx, ix, f); matchErr == nil {
+				counts, _ = table.counts(f, match)
+			}
+		}()
+	}
 	res, err := ix.bleve.SearchInContext(ctx, req)
+	wg.Wait()
+	if err == nil {
+		err = matchErr
+	}
 	if err != nil {
 		return atlaas.FicheSearchResult{}, fmt.Errorf("search: %w", err)
 	}
@@ -116,19 +142,21 @@ func (s *Service) search(ctx context.Context, ix *index, f atlaas.FicheFilter) (
 		}
 		out.Items = append(out.Items, hit(h, f))
 	}
-	counts := map[string]map[string]int{}
-	for name, fr := range res.Facets {
-		counts[name] = termCounts(fr)
-	}
-	for _, facet := range atlaas.Facets {
-		if len(f.Filters[facet]) == 0 {
-			continue
+	if table == nil {
+		counts = map[string]map[string]int{}
+		for name, fr := range res.Facets {
+			counts[name] = termCounts(fr)
 		}
-		c, err := s.facetCounts(ctx, ix, f, facet, build(facet))
-		if err != nil {
-			return atlaas.FicheSearchResult{}, err
+		for _, facet := range atlaas.Facets {
+			if len(f.Filters[facet]) == 0 {
+				continue
+			}
+			c, err := s.facetCounts(ctx, ix, f, facet, build(facet))
+			if err != nil {
+				return atlaas.FicheSearchResult{}, err
+			}
+			counts[facet] = c
 		}
-		counts[facet] = c
 	}
 	for _, facet := range atlaas.Facets {
 		out.Facets[facet] = s.facetValues(ctx, facet, counts[facet], f.Filters[facet])
@@ -196,6 +224,41 @@ func (s *Service) MatchingIDs(ctx context.Context, f atlaas.FicheFilter) ([]int6
 	})
 	slices.Sort(ids)
 	return ids, err
+}
+
+// matchBits returns the fiches matching f's text and geography, nil when it has neither (every
+// fiche matches).
+func matchBits(ctx context.Context, ix *index, f atlaas.FicheFilter) (*roaring.Bitmap, error) {
+	geo := geoFilter(f)
+	if strings.TrimSpace(f.Q) == "" && geo == nil {
+		return nil, nil
+	}
+	q, err := textQuery(ix.bleve, f.Q)
+	if err != nil {
+		return nil, err
+	}
+	if geo != nil {
+		q = bleve.NewConjunctionQuery(q, geo)
+	}
+	n, err := ix.bleve.DocCount()
+	if err != nil {
+		return nil, err
+	}
+	req := bleve.NewSearchRequestOptions(q, int(n), 0, false)
+	req.Score = "none"
+	res, err := ix.bleve.SearchInContext(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	bm := roaring.New()
+	for _, h := range res.Hits {
+		id, err := strconv.ParseUint(h.ID, 10, 32)
+		if err != nil {
+			return nil, fmt.Errorf("document id %q: %w", h.ID, err)
+		}
+		bm.Add(uint32(id))
+	}
+	return bm, nil
 }
 
 func termCounts(fr *search.FacetResult) map[string]int {

@@ -147,9 +147,19 @@ func TestFrenchAnalysis(t *testing.T) {
 	}
 }
 
+// TestFacetsAndFilters checks filters and facet counts, counted in memory (the facet table) and
+// in the index (as when fiche ids do not fit the table).
 func TestFacetsAndFilters(t *testing.T) {
 	db, _ := openFixture(t)
-	s := startService(t, db)
+	t.Run("facet table", func(t *testing.T) { testFacetsAndFilters(t, startService(t, db)) })
+	t.Run("index facets", func(t *testing.T) {
+		s := startService(t, db)
+		search.DisableFacetTable(s)
+		testFacetsAndFilters(t, s)
+	})
+}
+
+func testFacetsAndFilters(t *testing.T, s *search.Service) {
 	search := func(f atlaas.FicheFilter) atlaas.FicheSearchResult {
 		t.Helper()
 		f.Limit = 10
@@ -279,6 +289,29 @@ func TestChangesReachEveryInstance(t *testing.T) {
 	waitFound(a2, "ludotheque", 30)
 	waitFound(a2, "médiathèque", 0)
 	waitFound(b, "ludotheque", 30)
+
+	// The facet counts followed the changes on both instances (the restarted one loaded its
+	// facet table when it opened its index, then replayed the outbox).
+	var live, ivry int
+	if err := conn.QueryRow(context.Background(), `SELECT count(*), count(*) FILTER (WHERE collectivite = '94041')
+		FROM fiches WHERE deleted_at IS NULL`).Scan(&live, &ivry); err != nil {
+		t.Fatal(err)
+	}
+	for name, s := range map[string]*search.Service{"restarted": a2, "running": b} {
+		res, err := s.Search(context.Background(), atlaas.FicheFilter{Limit: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := 0
+		for _, v := range res.Facets[atlaas.FacetCollectivite] {
+			if v.Value == "94041" {
+				got = v.Count
+			}
+		}
+		if res.Total != live || got != ivry {
+			t.Errorf("%s instance: %d fiches, %d of Ivry-sur-Seine in the facet; want %d and %d", name, res.Total, got, live, ivry)
+		}
+	}
 }
 
 // testWriter sends the service's logs to the test's log.

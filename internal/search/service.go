@@ -140,11 +140,23 @@ func (s *Service) step(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		ix.facets.Store(st.facets)
+		ix.facetsLoaded = true
 		if err := setCurrent(s.dir, st.Name); err != nil {
 			ix.bleve.Close()
 			return err
 		}
 		s.swap(ix)
+	}
+	if ix := s.cur.Load(); ix != nil && !ix.facetsLoaded {
+		start := time.Now()
+		table, err := loadFacets(ctx, s.src)
+		if err != nil {
+			return err
+		}
+		ix.facets.Store(table)
+		ix.facetsLoaded = true
+		s.logger.Info("search index: facet table loaded", "duration", time.Since(start).Round(time.Millisecond), "in_memory", table != nil)
 	}
 	if err := s.loadLabels(ctx); err != nil {
 		return err
@@ -289,14 +301,30 @@ func (s *Service) reindex(ctx context.Context, ix *index, ids map[int64]bool, wa
 		if err := batch.Index(docID(d.ID), document(d)); err != nil {
 			return err
 		}
+	}
+	gone := make([]int64, 0, len(ids))
+	for _, d := range docs {
 		delete(ids, d.ID)
 	}
 	for id := range ids {
 		batch.Delete(docID(id)) // gone or deleted since
+		gone = append(gone, id)
 	}
 	batch.SetInternal(keyWatermark, putInt(watermark))
 	if err := ix.bleve.Batch(batch); err != nil {
 		return err
+	}
+	if table := ix.facets.Load(); table != nil {
+		for _, d := range docs {
+			if !fits(d.ID) {
+				ix.facets.Store(nil) // counted in the index from now on
+				break
+			}
+			table.put(d)
+		}
+		for _, id := range gone {
+			table.remove(id)
+		}
 	}
 	if len(docs) > 0 || len(ids) > 0 {
 		s.logger.Debug("search index: applied changes", "indexed", len(docs), "deleted", len(ids), "watermark", watermark)
