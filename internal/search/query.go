@@ -434,6 +434,16 @@ func textQuery(b bleve.Index, q string) (query.Query, error) {
 				}
 			}
 		}
+		if stem != "" {
+			// The word itself in the title, before stemming, ranks first: stemming makes
+			// "conseiller" and "conseil", "médiateur" and "médiation" one term, and the
+			// fiches about a conseiller numérique should come before those about a conseil.
+			// As a prefix, so that plurals of the word count too.
+			wq := bleve.NewPrefixQuery(word)
+			wq.SetField(fieldTitreMots)
+			wq.SetBoost(2)
+			alts = append(alts, wq)
+		}
 		if last && utf8.RuneCountInString(word) >= 2 {
 			pq := bleve.NewPrefixQuery(word)
 			pq.SetField(fieldTitreMots)
