@@ -117,6 +117,22 @@ func (t *facetTable) put(d atlaas.FicheDocument) {
 	t.coll[id] = idx
 }
 
+// size is an estimate of the memory the table holds, in bytes.
+func (t *facetTable) size() uint64 {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	n := t.live.GetSizeInBytes() + uint64(4*cap(t.coll))
+	for _, byValue := range t.bits {
+		for v, bm := range byValue {
+			n += bm.GetSizeInBytes() + uint64(len(v))
+		}
+	}
+	for _, c := range t.collCodes {
+		n += uint64(len(c)) + 16
+	}
+	return n
+}
+
 // remove forgets a fiche.
 func (t *facetTable) remove(id int64) {
 	t.mu.Lock()

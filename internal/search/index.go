@@ -198,7 +198,11 @@ func build(ctx context.Context, dir string, src Source, logger *slog.Logger) (Bu
 	}
 	ok = true
 	st := BuildStats{Name: name, Documents: n, Version: version, Duration: time.Since(start), facets: table}
-	logger.Info("search index: built", "name", name, "documents", n, "data_version", version, "duration", st.Duration.Round(time.Millisecond))
+	var tableBytes uint64
+	if table != nil {
+		tableBytes = table.size()
+	}
+	logger.Info("search index: built", "name", name, "documents", n, "data_version", version, "duration", st.Duration.Round(time.Millisecond), "facet_table_bytes", tableBytes)
 	return st, nil
 }
 

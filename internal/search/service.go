@@ -156,7 +156,11 @@ func (s *Service) step(ctx context.Context) error {
 		}
 		ix.facets.Store(table)
 		ix.facetsLoaded = true
-		s.logger.Info("search index: facet table loaded", "duration", time.Since(start).Round(time.Millisecond), "in_memory", table != nil)
+		if table != nil {
+			s.logger.Info("search index: facet table loaded", "duration", time.Since(start).Round(time.Millisecond), "bytes", table.size())
+		} else {
+			s.logger.Warn("search index: fiche ids over 32 bits; facets are counted in the index (slower)")
+		}
 	}
 	if err := s.loadLabels(ctx); err != nil {
 		return err
