@@ -7,3 +7,23 @@ func DisableFacetTable(s *Service) {
 		ix.facets.Store(nil)
 	}
 }
+
+// SetMappingVersion marks the current index of dir as made by another mapping version.
+func SetMappingVersion(dir string, v int64) error {
+	name, err := currentName(dir)
+	if err != nil {
+		return err
+	}
+	ix, err := openIndex(dir, name)
+	if err != nil {
+		return err
+	}
+	if err := ix.bleve.SetInternal(keyMapping, putInt(v)); err != nil {
+		ix.bleve.Close()
+		return err
+	}
+	return ix.bleve.Close()
+}
+
+// CurrentIndex names the current index of dir.
+func CurrentIndex(dir string) (string, error) { return currentName(dir) }

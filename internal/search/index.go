@@ -42,7 +42,13 @@ type Source interface {
 var (
 	keyVersion   = []byte("atlaas.data_version")
 	keyWatermark = []byte("atlaas.outbox_watermark")
+	keyMapping   = []byte("atlaas.mapping_version")
 )
+
+// mappingVersion changes with anything that changes what the index holds for the same data:
+// the mapping, the analysis, the documents. An index made by another version is rebuilt.
+// 1: light French stemmer (stored as no key); 2: Snowball French stemmer.
+const mappingVersion = 2
 
 // pointerFile names, inside the index directory, the subdirectory holding the current index.
 // Replacing it (write then rename) swaps indexes atomically for every process using the dir.
@@ -54,6 +60,7 @@ type index struct {
 	name      string // its subdirectory
 	version   int64  // data version it reflects
 	watermark int64  // every outbox entry up to this id is applied
+	mapping   int64  // mappingVersion of the binary that built it (0: before there was one)
 	// facets counts facet values in memory; nil until loaded (then the index counts them).
 	facets atomic.Pointer[facetTable]
 	// facetsLoaded is set once facets was filled (or found impossible); only the service's
@@ -112,7 +119,12 @@ func openIndex(dir, name string) (*index, error) {
 		b.Close()
 		return nil, err
 	}
-	ix.version, ix.watermark = getInt(v), getInt(w)
+	m, err := b.GetInternal(keyMapping)
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	ix.version, ix.watermark, ix.mapping = getInt(v), getInt(w), getInt(m)
 	return ix, nil
 }
 
@@ -190,6 +202,7 @@ func build(ctx context.Context, dir string, src Source, logger *slog.Logger) (Bu
 	}
 	batch.SetInternal(keyVersion, putInt(version))
 	batch.SetInternal(keyWatermark, putInt(pos))
+	batch.SetInternal(keyMapping, putInt(mappingVersion))
 	if err := b.Batch(batch); err != nil {
 		return BuildStats{}, err
 	}

@@ -95,7 +95,7 @@ func newMapping() (mapping.IndexMapping, error) {
 	err := im.AddCustomAnalyzer(analyzerFrench, map[string]any{
 		"type":          custom.Name,
 		"tokenizer":     unicode.Name,
-		"token_filters": []any{lowercase.Name, fr.ElisionName, fr.StopName, foldFilter, fr.LightStemmerName},
+		"token_filters": []any{lowercase.Name, fr.ElisionName, fr.StopName, foldFilter, fr.SnowballStemmerName},
 	})
 	if err != nil {
 		return nil, err

@@ -377,3 +377,33 @@ func TestPagingEveryOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestIndexOfAnotherMappingIsRebuilt checks that an index made by a binary with another
+// analysis (here: marked as made by mapping version 1) is rebuilt, not searched with words
+// analysed differently.
+func TestIndexOfAnotherMappingIsRebuilt(t *testing.T) {
+	db, _ := openFixture(t)
+	dir := t.TempDir()
+	s := search.NewService(dir, db, slog.New(slog.DiscardHandler))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); s.Run(ctx) }() //nolint:errcheck // stopped below
+	waitReady(t, s)
+	cancel()
+	<-done
+	first, err := search.CurrentIndex(dir)
+	if err != nil || first == "" {
+		t.Fatalf("current index: %q, %v", first, err)
+	}
+	if err := search.SetMappingVersion(dir, 1); err != nil {
+		t.Fatal(err)
+	}
+	startServiceIn(t, db, dir)
+	second, err := search.CurrentIndex(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second == first {
+		t.Errorf("the index of mapping version 1 (%s) was kept, want a rebuild", first)
+	}
+}

@@ -130,7 +130,7 @@ func (s *Service) step(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if ix := s.cur.Load(); ix == nil || ix.version != version {
+	if ix := s.cur.Load(); ix == nil || ix.version != version || ix.mapping != mappingVersion {
 		s.ready.Store(false)
 		st, err := build(ctx, s.dir, s.src, s.logger)
 		if err != nil {
@@ -168,7 +168,7 @@ func (s *Service) step(ctx context.Context) error {
 	if err := s.applyOutbox(ctx); err != nil {
 		return err
 	}
-	if ix := s.cur.Load(); ix != nil && ix.version == version {
+	if ix := s.cur.Load(); ix != nil && ix.version == version && ix.mapping == mappingVersion {
 		s.ready.Store(true)
 	}
 	return nil
@@ -263,15 +263,17 @@ func (s *Service) applyOutbox(ctx context.Context) error {
 				}
 			}
 		}
+		if fresh > 0 {
+			// Before the index shows the change: the database holds it already, and
+			// caches of answers made from the database must not outlive it.
+			s.changes.Add(1)
+		}
 		if len(ids) > 0 || watermark != ix.watermark {
 			if err := s.reindex(ctx, ix, ids, watermark); err != nil {
 				return err
 			}
 		}
 		ix.watermark = watermark
-		if fresh > 0 {
-			s.changes.Add(1)
-		}
 		for _, e := range entries {
 			if e.ID > watermark {
 				s.applied[e.ID] = true
